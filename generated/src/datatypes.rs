@@ -285,52 +285,12 @@ impl Reflect for Address {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => {
-                Some(
-                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "city" => {
-                Some(
-                    self.city.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "district" => {
-                Some(
-                    self
-                        .district
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "state" => {
-                Some(
-                    self
-                        .state
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "postalCode" => {
-                Some(
-                    self
-                        .postal_code
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "country" => {
-                Some(
-                    self
-                        .country
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "text" => Some(dhp_runtime::visit::text(self.text.as_ref())),
+            "city" => Some(dhp_runtime::visit::text(self.city.as_ref())),
+            "district" => Some(dhp_runtime::visit::text(self.district.as_ref())),
+            "state" => Some(dhp_runtime::visit::text(self.state.as_ref())),
+            "postalCode" => Some(dhp_runtime::visit::text(self.postal_code.as_ref())),
+            "country" => Some(dhp_runtime::visit::text(self.country.as_ref())),
             _ => None,
         }
     }
@@ -635,19 +595,8 @@ impl Reflect for Age {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        let system = self
-            .system
-            .as_ref()
-            .and_then(|e| e.value.as_ref())
-            .map(|v| v.as_str());
-        Some(
-            self
-                .code
-                .as_ref()
-                .and_then(|e| e.value.as_ref())
-                .map(|v| v.as_str())
-                .map(|code| (system, code)),
-        )
+        let system = dhp_runtime::visit::text(self.system.as_ref());
+        Some(dhp_runtime::visit::text(self.code.as_ref()).map(|code| (system, code)))
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -655,25 +604,9 @@ impl Reflect for Age {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => {
-                Some(
-                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "code" => {
-                Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "unit" => Some(dhp_runtime::visit::text(self.unit.as_ref())),
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "code" => Some(dhp_runtime::visit::text(self.code.as_ref())),
             _ => None,
         }
     }
@@ -878,7 +811,7 @@ impl Reflect for Annotation {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => Some(self.text.value.as_ref().map(|v| v.as_str())),
+            "text" => Some(dhp_runtime::visit::text(Some(&self.text))),
             _ => None,
         }
     }
@@ -1279,38 +1212,10 @@ impl Reflect for Attachment {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "contentType" => {
-                Some(
-                    self
-                        .content_type
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "url" => {
-                Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "title" => {
-                Some(
-                    self
-                        .title
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "contentType" => Some(dhp_runtime::visit::text(self.content_type.as_ref())),
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
+            "url" => Some(dhp_runtime::visit::text(self.url.as_ref())),
+            "title" => Some(dhp_runtime::visit::text(self.title.as_ref())),
             _ => None,
         }
     }
@@ -1959,15 +1864,7 @@ impl Reflect for AvailabilityNotAvailableTime {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "description" => {
-                Some(
-                    self
-                        .description
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "description" => Some(dhp_runtime::visit::text(self.description.as_ref())),
             _ => None,
         }
     }
@@ -2130,11 +2027,7 @@ impl Reflect for CodeableConcept {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => {
-                Some(
-                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "text" => Some(dhp_runtime::visit::text(self.text.as_ref())),
             _ => None,
         }
     }
@@ -2533,19 +2426,8 @@ impl Reflect for Coding {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        let system = self
-            .system
-            .as_ref()
-            .and_then(|e| e.value.as_ref())
-            .map(|v| v.as_str());
-        Some(
-            self
-                .code
-                .as_ref()
-                .and_then(|e| e.value.as_ref())
-                .map(|v| v.as_str())
-                .map(|code| (system, code)),
-        )
+        let system = dhp_runtime::visit::text(self.system.as_ref());
+        Some(dhp_runtime::visit::text(self.code.as_ref()).map(|code| (system, code)))
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -2553,38 +2435,10 @@ impl Reflect for Coding {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "version" => {
-                Some(
-                    self
-                        .version
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "code" => {
-                Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "display" => {
-                Some(
-                    self
-                        .display
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "version" => Some(dhp_runtime::visit::text(self.version.as_ref())),
+            "code" => Some(dhp_runtime::visit::text(self.code.as_ref())),
+            "display" => Some(dhp_runtime::visit::text(self.display.as_ref())),
             _ => None,
         }
     }
@@ -2758,11 +2612,7 @@ impl Reflect for ContactDetail {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => {
-                Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "name" => Some(dhp_runtime::visit::text(self.name.as_ref())),
             _ => None,
         }
     }
@@ -3003,15 +2853,7 @@ impl Reflect for ContactPoint {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "value" => {
-                Some(
-                    self
-                        .value
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "value" => Some(dhp_runtime::visit::text(self.value.as_ref())),
             _ => None,
         }
     }
@@ -3276,14 +3118,7 @@ impl Reflect for Count {
                     ),
                     || dhp_runtime::visit::or(
                         Some(self.code.is_none()),
-                        || {
-                            self
-                                .code
-                                .as_ref()
-                                .and_then(|e| e.value.as_ref())
-                                .map(|v| v.as_str())
-                                .map(|t| t == "1")
-                        },
+                        || dhp_runtime::visit::text(self.code.as_ref()).map(|t| t == "1"),
                     ),
                 ),
                 || dhp_runtime::visit::or(
@@ -3304,19 +3139,8 @@ impl Reflect for Count {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        let system = self
-            .system
-            .as_ref()
-            .and_then(|e| e.value.as_ref())
-            .map(|v| v.as_str());
-        Some(
-            self
-                .code
-                .as_ref()
-                .and_then(|e| e.value.as_ref())
-                .map(|v| v.as_str())
-                .map(|code| (system, code)),
-        )
+        let system = dhp_runtime::visit::text(self.system.as_ref());
+        Some(dhp_runtime::visit::text(self.code.as_ref()).map(|code| (system, code)))
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -3324,25 +3148,9 @@ impl Reflect for Count {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => {
-                Some(
-                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "code" => {
-                Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "unit" => Some(dhp_runtime::visit::text(self.unit.as_ref())),
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "code" => Some(dhp_runtime::visit::text(self.code.as_ref())),
             _ => None,
         }
     }
@@ -3943,29 +3751,9 @@ impl Reflect for DataRequirementCodeFilter {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => {
-                Some(
-                    self.path.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "searchParam" => {
-                Some(
-                    self
-                        .search_param
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "valueSet" => {
-                Some(
-                    self
-                        .value_set
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "path" => Some(dhp_runtime::visit::text(self.path.as_ref())),
+            "searchParam" => Some(dhp_runtime::visit::text(self.search_param.as_ref())),
+            "valueSet" => Some(dhp_runtime::visit::text(self.value_set.as_ref())),
             _ => None,
         }
     }
@@ -4183,20 +3971,8 @@ impl Reflect for DataRequirementDateFilter {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => {
-                Some(
-                    self.path.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "searchParam" => {
-                Some(
-                    self
-                        .search_param
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "path" => Some(dhp_runtime::visit::text(self.path.as_ref())),
+            "searchParam" => Some(dhp_runtime::visit::text(self.search_param.as_ref())),
             _ => None,
         }
     }
@@ -4361,7 +4137,7 @@ impl Reflect for DataRequirementSort {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => Some(self.path.value.as_ref().map(|v| v.as_str())),
+            "path" => Some(dhp_runtime::visit::text(Some(&self.path))),
             _ => None,
         }
     }
@@ -4584,20 +4360,8 @@ impl Reflect for DataRequirementValueFilter {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => {
-                Some(
-                    self.path.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "searchParam" => {
-                Some(
-                    self
-                        .search_param
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "path" => Some(dhp_runtime::visit::text(self.path.as_ref())),
+            "searchParam" => Some(dhp_runtime::visit::text(self.search_param.as_ref())),
             _ => None,
         }
     }
@@ -4869,19 +4633,8 @@ impl Reflect for Distance {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        let system = self
-            .system
-            .as_ref()
-            .and_then(|e| e.value.as_ref())
-            .map(|v| v.as_str());
-        Some(
-            self
-                .code
-                .as_ref()
-                .and_then(|e| e.value.as_ref())
-                .map(|v| v.as_str())
-                .map(|code| (system, code)),
-        )
+        let system = dhp_runtime::visit::text(self.system.as_ref());
+        Some(dhp_runtime::visit::text(self.code.as_ref()).map(|code| (system, code)))
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -4889,25 +4642,9 @@ impl Reflect for Distance {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => {
-                Some(
-                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "code" => {
-                Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "unit" => Some(dhp_runtime::visit::text(self.unit.as_ref())),
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "code" => Some(dhp_runtime::visit::text(self.code.as_ref())),
             _ => None,
         }
     }
@@ -5397,19 +5134,9 @@ impl Reflect for Dosage {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => {
-                Some(
-                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "text" => Some(dhp_runtime::visit::text(self.text.as_ref())),
             "patientInstruction" => {
-                Some(
-                    self
-                        .patient_instruction
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.patient_instruction.as_ref()))
             }
             _ => None,
         }
@@ -5933,19 +5660,8 @@ impl Reflect for Duration {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        let system = self
-            .system
-            .as_ref()
-            .and_then(|e| e.value.as_ref())
-            .map(|v| v.as_str());
-        Some(
-            self
-                .code
-                .as_ref()
-                .and_then(|e| e.value.as_ref())
-                .map(|v| v.as_str())
-                .map(|code| (system, code)),
-        )
+        let system = dhp_runtime::visit::text(self.system.as_ref());
+        Some(dhp_runtime::visit::text(self.code.as_ref()).map(|code| (system, code)))
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -5953,25 +5669,9 @@ impl Reflect for Duration {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => {
-                Some(
-                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "code" => {
-                Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "unit" => Some(dhp_runtime::visit::text(self.unit.as_ref())),
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "code" => Some(dhp_runtime::visit::text(self.code.as_ref())),
             _ => None,
         }
     }
@@ -6262,47 +5962,11 @@ impl Reflect for Expression {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "description" => {
-                Some(
-                    self
-                        .description
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "name" => {
-                Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "expression" => {
-                Some(
-                    self
-                        .expression
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "reference" => {
-                Some(
-                    self
-                        .reference
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "description" => Some(dhp_runtime::visit::text(self.description.as_ref())),
+            "name" => Some(dhp_runtime::visit::text(self.name.as_ref())),
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
+            "expression" => Some(dhp_runtime::visit::text(self.expression.as_ref())),
+            "reference" => Some(dhp_runtime::visit::text(self.reference.as_ref())),
             _ => None,
         }
     }
@@ -7123,20 +6787,8 @@ impl Reflect for HumanName {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => {
-                Some(
-                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "family" => {
-                Some(
-                    self
-                        .family
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "text" => Some(dhp_runtime::visit::text(self.text.as_ref())),
+            "family" => Some(dhp_runtime::visit::text(self.family.as_ref())),
             _ => None,
         }
     }
@@ -7409,24 +7061,8 @@ impl Reflect for Identifier {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "value" => {
-                Some(
-                    self
-                        .value
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "value" => Some(dhp_runtime::visit::text(self.value.as_ref())),
             _ => None,
         }
     }
@@ -7699,24 +7335,8 @@ impl Reflect for Meta {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "versionId" => {
-                Some(
-                    self
-                        .version_id
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "source" => {
-                Some(
-                    self
-                        .source
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "versionId" => Some(dhp_runtime::visit::text(self.version_id.as_ref())),
+            "source" => Some(dhp_runtime::visit::text(self.source.as_ref())),
             _ => None,
         }
     }
@@ -7897,15 +7517,7 @@ impl Reflect for Money {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "currency" => {
-                Some(
-                    self
-                        .currency
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "currency" => Some(dhp_runtime::visit::text(self.currency.as_ref())),
             _ => None,
         }
     }
@@ -8327,34 +7939,12 @@ impl Reflect for ParameterDefinition {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => {
-                Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "max" => {
-                Some(
-                    self.max.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "name" => Some(dhp_runtime::visit::text(self.name.as_ref())),
+            "max" => Some(dhp_runtime::visit::text(self.max.as_ref())),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
-            "profile" => {
-                Some(
-                    self
-                        .profile
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "profile" => Some(dhp_runtime::visit::text(self.profile.as_ref())),
             _ => None,
         }
     }
@@ -8566,12 +8156,8 @@ impl Reflect for Period {
                         || self.end.as_ref().is_none_or(|e| e.value.is_none()),
                 ),
                 || dhp_runtime::visit::boundaries_ordered(
-                    self
-                        .start
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                    self.end.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                    dhp_runtime::visit::text(self.start.as_ref()),
+                    dhp_runtime::visit::text(self.end.as_ref()),
                     false,
                 ),
             )
@@ -8828,19 +8414,8 @@ impl Reflect for Quantity {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        let system = self
-            .system
-            .as_ref()
-            .and_then(|e| e.value.as_ref())
-            .map(|v| v.as_str());
-        Some(
-            self
-                .code
-                .as_ref()
-                .and_then(|e| e.value.as_ref())
-                .map(|v| v.as_str())
-                .map(|code| (system, code)),
-        )
+        let system = dhp_runtime::visit::text(self.system.as_ref());
+        Some(dhp_runtime::visit::text(self.code.as_ref()).map(|code| (system, code)))
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -8848,25 +8423,9 @@ impl Reflect for Quantity {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => {
-                Some(
-                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "system" => {
-                Some(
-                    self
-                        .system
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "code" => {
-                Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "unit" => Some(dhp_runtime::visit::text(self.unit.as_ref())),
+            "system" => Some(dhp_runtime::visit::text(self.system.as_ref())),
+            "code" => Some(dhp_runtime::visit::text(self.code.as_ref())),
             _ => None,
         }
     }
@@ -9821,21 +9380,13 @@ impl Reflect for Reference {
                 || dhp_runtime::visit::or(
                     dhp_runtime::visit::or(
                         dhp_runtime::visit::not(
-                            self
-                                .reference
-                                .as_ref()
-                                .and_then(|e| e.value.as_ref())
-                                .map(|v| v.as_str())
+                            dhp_runtime::visit::text(self.reference.as_ref())
                                 .map(|t| t.starts_with("#")),
                         ),
                         || None,
                     ),
                     || dhp_runtime::visit::and(
-                        self
-                            .reference
-                            .as_ref()
-                            .and_then(|e| e.value.as_ref())
-                            .map(|v| v.as_str())
+                        dhp_runtime::visit::text(self.reference.as_ref())
                             .map(|t| t == "#"),
                         || None,
                     ),
@@ -9858,33 +9409,9 @@ impl Reflect for Reference {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "reference" => {
-                Some(
-                    self
-                        .reference
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "type" => {
-                Some(
-                    self
-                        .type_
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "display" => {
-                Some(
-                    self
-                        .display
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "reference" => Some(dhp_runtime::visit::text(self.reference.as_ref())),
+            "type" => Some(dhp_runtime::visit::text(self.type_.as_ref())),
+            "display" => Some(dhp_runtime::visit::text(self.display.as_ref())),
             _ => None,
         }
     }
@@ -10210,42 +9737,10 @@ impl Reflect for RelatedArtifact {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "label" => {
-                Some(
-                    self
-                        .label
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "display" => {
-                Some(
-                    self
-                        .display
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "citation" => {
-                Some(
-                    self
-                        .citation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "resource" => {
-                Some(
-                    self
-                        .resource
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "label" => Some(dhp_runtime::visit::text(self.label.as_ref())),
+            "display" => Some(dhp_runtime::visit::text(self.display.as_ref())),
+            "citation" => Some(dhp_runtime::visit::text(self.citation.as_ref())),
+            "resource" => Some(dhp_runtime::visit::text(self.resource.as_ref())),
             _ => None,
         }
     }
@@ -10658,30 +10153,10 @@ impl Reflect for SampledData {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "intervalUnit" => Some(self.interval_unit.value.as_ref().map(|v| v.as_str())),
-            "codeMap" => {
-                Some(
-                    self
-                        .code_map
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "offsets" => {
-                Some(
-                    self
-                        .offsets
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "data" => {
-                Some(
-                    self.data.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "intervalUnit" => Some(dhp_runtime::visit::text(Some(&self.interval_unit))),
+            "codeMap" => Some(dhp_runtime::visit::text(self.code_map.as_ref())),
+            "offsets" => Some(dhp_runtime::visit::text(self.offsets.as_ref())),
+            "data" => Some(dhp_runtime::visit::text(self.data.as_ref())),
             _ => None,
         }
     }
@@ -11017,24 +10492,8 @@ impl Reflect for Signature {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "targetFormat" => {
-                Some(
-                    self
-                        .target_format
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "sigFormat" => {
-                Some(
-                    self
-                        .sig_format
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "targetFormat" => Some(dhp_runtime::visit::text(self.target_format.as_ref())),
+            "sigFormat" => Some(dhp_runtime::visit::text(self.sig_format.as_ref())),
             _ => None,
         }
     }
@@ -12266,19 +11725,9 @@ impl Reflect for TriggerDefinition {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => {
-                Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "name" => Some(dhp_runtime::visit::text(self.name.as_ref())),
             "subscriptionTopic" => {
-                Some(
-                    self
-                        .subscription_topic
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.subscription_topic.as_ref()))
             }
             _ => None,
         }
@@ -12762,15 +12211,7 @@ impl Reflect for VirtualServiceDetail {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "sessionKey" => {
-                Some(
-                    self
-                        .session_key
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "sessionKey" => Some(dhp_runtime::visit::text(self.session_key.as_ref())),
             _ => None,
         }
     }

@@ -210,6 +210,21 @@ pub fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }
 
+/// The text of a text primitive element (`None` when absent or without a value): what
+/// the generated `child_text` and native invariants read, one call per element.
+///
+/// ```
+/// use dhp_runtime::{primitives::FhirString, PrimitiveElement};
+/// let city: Option<PrimitiveElement<FhirString, ()>> = Some("Toshkent".into());
+/// assert_eq!(dhp_runtime::visit::text(city.as_ref()), Some("Toshkent"));
+/// assert_eq!(dhp_runtime::visit::text::<FhirString, ()>(None), None);
+/// assert_eq!(dhp_runtime::visit::text(Some(&PrimitiveElement::<FhirString, ()>::empty())), None);
+/// ```
+#[inline]
+pub fn text<T: AsRef<str>, E>(element: Option<&crate::PrimitiveElement<T, E>>) -> Option<&str> {
+    element.and_then(|e| e.value.as_ref()).map(|v| v.as_ref())
+}
+
 /// For a generated `native_invariant`: `.not()` of a part (undecided stays undecided).
 #[inline]
 pub fn not(part: Option<bool>) -> Option<bool> {

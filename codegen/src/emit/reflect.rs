@@ -468,7 +468,7 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
 /// without a value; [`FieldType::is_text`]): each of those types gives it by `as_str`.
 fn optional_text(field: &Field) -> TokenStream {
     let f = format_ident!("{}", field.name);
-    quote! { self.#f.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()) }
+    quote! { dhp_runtime::visit::text(self.#f.as_ref()) }
 }
 
 /// `Reflect::child_text` for a struct's single (`0..1`, `1..1`) elements that hold text
@@ -486,7 +486,7 @@ fn child_text_fn(s: &StructDef) -> TokenStream {
                 (FieldType::PlainString, Card::Required) => quote! { Some(self.#field.as_str()) },
                 (FieldType::PlainString, _) => quote! { self.#field.as_deref() },
                 // As `optional_text`, for a field that is always there.
-                (FieldType::Primitive { .. }, Card::Required) if f.ty.is_text() => quote! { self.#field.value.as_ref().map(|v| v.as_str()) },
+                (FieldType::Primitive { .. }, Card::Required) if f.ty.is_text() => quote! { dhp_runtime::visit::text(Some(&self.#field)) },
                 (FieldType::Primitive { .. }, _) if f.ty.is_text() => optional_text(f),
                 _ => return None,
             };

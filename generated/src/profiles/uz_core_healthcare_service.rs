@@ -757,50 +757,14 @@ impl Reflect for UzCoreHealthcareService {
             return None;
         }
         match name {
-            "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
-            }
+            "id" => Some(dhp_runtime::visit::text(self.id.as_ref())),
             "implicitRules" => {
-                Some(
-                    self
-                        .implicit_rules
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.implicit_rules.as_ref()))
             }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "name" => {
-                Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "comment" => {
-                Some(
-                    self
-                        .comment
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "extraDetails" => {
-                Some(
-                    self
-                        .extra_details
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
+            "name" => Some(dhp_runtime::visit::text(self.name.as_ref())),
+            "comment" => Some(dhp_runtime::visit::text(self.comment.as_ref())),
+            "extraDetails" => Some(dhp_runtime::visit::text(self.extra_details.as_ref())),
             _ => None,
         }
     }

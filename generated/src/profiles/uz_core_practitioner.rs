@@ -563,27 +563,11 @@ impl Reflect for UzCorePractitioner {
             return None;
         }
         match name {
-            "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
-            }
+            "id" => Some(dhp_runtime::visit::text(self.id.as_ref())),
             "implicitRules" => {
-                Some(
-                    self
-                        .implicit_rules
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.implicit_rules.as_ref()))
             }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
             _ => None,
         }
     }

@@ -377,27 +377,11 @@ impl Reflect for Bundle {
             return None;
         }
         match name {
-            "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
-            }
+            "id" => Some(dhp_runtime::visit::text(self.id.as_ref())),
             "implicitRules" => {
-                Some(
-                    self
-                        .implicit_rules
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.implicit_rules.as_ref()))
             }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
             _ => None,
         }
     }
@@ -936,15 +920,7 @@ impl Reflect for BundleEntry {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "fullUrl" => {
-                Some(
-                    self
-                        .full_url
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "fullUrl" => Some(dhp_runtime::visit::text(self.full_url.as_ref())),
             _ => None,
         }
     }
@@ -1236,34 +1212,10 @@ impl Reflect for BundleEntryRequest {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "url" => Some(self.url.value.as_ref().map(|v| v.as_str())),
-            "ifNoneMatch" => {
-                Some(
-                    self
-                        .if_none_match
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "ifMatch" => {
-                Some(
-                    self
-                        .if_match
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "ifNoneExist" => {
-                Some(
-                    self
-                        .if_none_exist
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "url" => Some(dhp_runtime::visit::text(Some(&self.url))),
+            "ifNoneMatch" => Some(dhp_runtime::visit::text(self.if_none_match.as_ref())),
+            "ifMatch" => Some(dhp_runtime::visit::text(self.if_match.as_ref())),
+            "ifNoneExist" => Some(dhp_runtime::visit::text(self.if_none_exist.as_ref())),
             _ => None,
         }
     }
@@ -1519,21 +1471,9 @@ impl Reflect for BundleEntryResponse {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "status" => Some(self.status.value.as_ref().map(|v| v.as_str())),
-            "location" => {
-                Some(
-                    self
-                        .location
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "etag" => {
-                Some(
-                    self.etag.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "status" => Some(dhp_runtime::visit::text(Some(&self.status))),
+            "location" => Some(dhp_runtime::visit::text(self.location.as_ref())),
+            "etag" => Some(dhp_runtime::visit::text(self.etag.as_ref())),
             _ => None,
         }
     }
@@ -1919,7 +1859,7 @@ impl Reflect for BundleLink {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "url" => Some(self.url.value.as_ref().map(|v| v.as_str())),
+            "url" => Some(dhp_runtime::visit::text(Some(&self.url))),
             _ => None,
         }
     }

@@ -980,99 +980,21 @@ impl Reflect for CapabilityStatement {
             return None;
         }
         match name {
-            "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
-            }
+            "id" => Some(dhp_runtime::visit::text(self.id.as_ref())),
             "implicitRules" => {
-                Some(
-                    self
-                        .implicit_rules
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.implicit_rules.as_ref()))
             }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "url" => {
-                Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "version" => {
-                Some(
-                    self
-                        .version
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "name" => {
-                Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
-            "title" => {
-                Some(
-                    self
-                        .title
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "publisher" => {
-                Some(
-                    self
-                        .publisher
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "description" => {
-                Some(
-                    self
-                        .description
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "purpose" => {
-                Some(
-                    self
-                        .purpose
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
-            "copyright" => {
-                Some(
-                    self
-                        .copyright
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
+            "url" => Some(dhp_runtime::visit::text(self.url.as_ref())),
+            "version" => Some(dhp_runtime::visit::text(self.version.as_ref())),
+            "name" => Some(dhp_runtime::visit::text(self.name.as_ref())),
+            "title" => Some(dhp_runtime::visit::text(self.title.as_ref())),
+            "publisher" => Some(dhp_runtime::visit::text(self.publisher.as_ref())),
+            "description" => Some(dhp_runtime::visit::text(self.description.as_ref())),
+            "purpose" => Some(dhp_runtime::visit::text(self.purpose.as_ref())),
+            "copyright" => Some(dhp_runtime::visit::text(self.copyright.as_ref())),
             "copyrightLabel" => {
-                Some(
-                    self
-                        .copyright_label
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.copyright_label.as_ref()))
             }
             _ => None,
         }
@@ -1646,15 +1568,9 @@ impl Reflect for CapabilityStatementDocument {
         match name {
             "id" => Some(self.id.as_deref()),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
-            "profile" => Some(self.profile.value.as_ref().map(|v| v.as_str())),
+            "profile" => Some(dhp_runtime::visit::text(Some(&self.profile))),
             _ => None,
         }
     }
@@ -1867,12 +1783,8 @@ impl Reflect for CapabilityStatementImplementation {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "description" => Some(self.description.value.as_ref().map(|v| v.as_str())),
-            "url" => {
-                Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "description" => Some(dhp_runtime::visit::text(Some(&self.description))),
+            "url" => Some(dhp_runtime::visit::text(self.url.as_ref())),
             _ => None,
         }
     }
@@ -2121,13 +2033,7 @@ impl Reflect for CapabilityStatementMessaging {
         match name {
             "id" => Some(self.id.as_deref()),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -2310,7 +2216,7 @@ impl Reflect for CapabilityStatementMessagingEndpoint {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "address" => Some(self.address.value.as_ref().map(|v| v.as_str())),
+            "address" => Some(dhp_runtime::visit::text(Some(&self.address))),
             _ => None,
         }
     }
@@ -2497,7 +2403,7 @@ impl Reflect for CapabilityStatementMessagingSupportedMessage {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "definition" => Some(self.definition.value.as_ref().map(|v| v.as_str())),
+            "definition" => Some(dhp_runtime::visit::text(Some(&self.definition))),
             _ => None,
         }
     }
@@ -2809,13 +2715,7 @@ impl Reflect for CapabilityStatementRest {
         match name {
             "id" => Some(self.id.as_deref()),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -3029,13 +2929,7 @@ impl Reflect for CapabilityStatementRestInteraction {
         match name {
             "id" => Some(self.id.as_deref()),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -3638,23 +3532,9 @@ impl Reflect for CapabilityStatementRestResource {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "profile" => {
-                Some(
-                    self
-                        .profile
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "profile" => Some(dhp_runtime::visit::text(self.profile.as_ref())),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -3920,13 +3800,7 @@ impl Reflect for CapabilityStatementRestResourceInteraction {
         match name {
             "id" => Some(self.id.as_deref()),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -4144,16 +4018,10 @@ impl Reflect for CapabilityStatementRestResourceOperation {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
-            "definition" => Some(self.definition.value.as_ref().map(|v| v.as_str())),
+            "name" => Some(dhp_runtime::visit::text(Some(&self.name))),
+            "definition" => Some(dhp_runtime::visit::text(Some(&self.definition))),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -4392,24 +4260,10 @@ impl Reflect for CapabilityStatementRestResourceSearchParam {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
-            "definition" => {
-                Some(
-                    self
-                        .definition
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "name" => Some(dhp_runtime::visit::text(Some(&self.name))),
+            "definition" => Some(dhp_runtime::visit::text(self.definition.as_ref())),
             "documentation" => {
-                Some(
-                    self
-                        .documentation
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.documentation.as_ref()))
             }
             _ => None,
         }
@@ -4631,15 +4485,7 @@ impl Reflect for CapabilityStatementRestSecurity {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "description" => {
-                Some(
-                    self
-                        .description
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "description" => Some(dhp_runtime::visit::text(self.description.as_ref())),
             _ => None,
         }
     }
@@ -4842,16 +4688,8 @@ impl Reflect for CapabilityStatementSoftware {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
-            "version" => {
-                Some(
-                    self
-                        .version
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "name" => Some(dhp_runtime::visit::text(Some(&self.name))),
+            "version" => Some(dhp_runtime::visit::text(self.version.as_ref())),
             _ => None,
         }
     }

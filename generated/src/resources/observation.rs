@@ -957,27 +957,11 @@ impl Reflect for Observation {
             return None;
         }
         match name {
-            "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
-            }
+            "id" => Some(dhp_runtime::visit::text(self.id.as_ref())),
             "implicitRules" => {
-                Some(
-                    self
-                        .implicit_rules
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
+                Some(dhp_runtime::visit::text(self.implicit_rules.as_ref()))
             }
-            "language" => {
-                Some(
-                    self
-                        .language
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "language" => Some(dhp_runtime::visit::text(self.language.as_ref())),
             _ => None,
         }
     }
@@ -1948,11 +1932,7 @@ impl Reflect for ObservationReferenceRange {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => {
-                Some(
-                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
-                )
-            }
+            "text" => Some(dhp_runtime::visit::text(self.text.as_ref())),
             _ => None,
         }
     }
@@ -2180,15 +2160,7 @@ impl Reflect for ObservationTriggeredBy {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "reason" => {
-                Some(
-                    self
-                        .reason
-                        .as_ref()
-                        .and_then(|e| e.value.as_ref())
-                        .map(|v| v.as_str()),
-                )
-            }
+            "reason" => Some(dhp_runtime::visit::text(self.reason.as_ref())),
             _ => None,
         }
     }
