@@ -73,7 +73,11 @@ fn main() {
     let what = args.get(1).map(String::as_str).unwrap_or("all");
     let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(15);
     let mut corpus = r5_examples();
-    let ig = ig_examples();
+    let mut ig = ig_examples();
+    // `DHP_ONLY=uz-core-patient`: only the IG examples whose profile's canonical URL has that text.
+    if let Ok(only) = std::env::var("DHP_ONLY") {
+        ig.retain(|(_, canonical)| canonical.contains(only.as_str()));
+    }
     corpus.extend(ig.iter().map(|(t, _)| t.clone()));
     if what == "nocheck" && !cfg!(dhp_nocheck) {
         eprintln!("nocheck: build with RUSTFLAGS=\"--cfg dhp_nocheck\" (see the module docs)");

@@ -201,6 +201,10 @@ impl Reflect for RawResource {
         visit_json_object(self.json(), visit)
     }
 
+    fn is_raw_resource(&self) -> bool {
+        true
+    }
+
     fn visit_child<'a>(&'a self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
         if matches!(name, "resourceType" | "id" | "meta") {
             visit_json_member(&self.head, name, visit)

@@ -147,6 +147,13 @@ pub trait Reflect {
         None
     }
 
+    /// True for a resource of a type the crate does not model, kept as JSON (a
+    /// [`crate::RawResource`], or a JSON object with a `resourceType`): validation does
+    /// not walk below it. `false` (the default) for every generated type.
+    fn is_raw_resource(&self) -> bool {
+        false
+    }
+
     /// Calls `visit` for every child whose FHIR element name is `name` (`value` for
     /// `value[x]`). Generated types may override this with a direct lookup.
     fn visit_child<'a>(&'a self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
@@ -375,6 +382,10 @@ impl Reflect for JsonValue {
 
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>)) {
         Node::json(self).visit_children(visit)
+    }
+
+    fn is_raw_resource(&self) -> bool {
+        matches!(self, JsonValue::Object(o) if o.contains_key("resourceType"))
     }
 }
 

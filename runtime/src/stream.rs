@@ -1147,7 +1147,9 @@ impl<'a> Stream<'a> {
         }
         let mut o = self.begin_object()?;
         let mut seen = Seen::new();
-        let mut extra = SubExtensionExtra { url: url.to_string(), index, ..SubExtensionExtra::default() };
+        // Its `url` is copied only when it is kept (it seldom is: only an `id` or unknown
+        // members are).
+        let mut extra = SubExtensionExtra { index, ..SubExtensionExtra::default() };
         while let Some(key) = self.next_key(&mut o) {
             match &*key {
                 "url" => {
@@ -1173,7 +1175,7 @@ impl<'a> Stream<'a> {
                 }
             }
         }
-        (!extra.is_empty()).then_some(extra)
+        (!extra.is_empty()).then(|| SubExtensionExtra { url: url.to_string(), ..extra })
     }
 
     fn choice_enter<C>(&mut self, slot: &mut ChoiceSlot<C>, variant: u32, ext: bool, key: &'static str) -> Enter {

@@ -757,10 +757,9 @@ impl<'a> Lister<'_, 'a> {
         self.nodes.push(child);
     }
 
-    /// Lists a single typed child (its JSON name its element name).
+    /// Lists a single typed child (its JSON name its element name) of type `ty`.
     #[inline(never)]
-    pub(crate) fn push_one(&mut self, name: &'a str, node: &'a dyn Reflect) {
-        let (ty, leaf) = node.type_and_leaf();
+    pub(crate) fn push_one(&mut self, name: &'a str, node: &'a dyn Reflect, ty: &'a str, leaf: bool) {
         self.push(name, name, None, node, ty, leaf);
     }
 
@@ -771,10 +770,9 @@ impl<'a> Lister<'_, 'a> {
         self.push(name, json_name, index, node, ty, leaf);
     }
 
-    /// Lists item `index` of a repeating typed child.
+    /// Lists item `index` of a repeating typed child of type `ty`.
     #[inline(never)]
-    pub(crate) fn push_item(&mut self, name: &'a str, index: usize, node: &'a dyn Reflect) {
-        let (ty, leaf) = node.type_and_leaf();
+    pub(crate) fn push_item(&mut self, name: &'a str, index: usize, node: &'a dyn Reflect, ty: &'a str, leaf: bool) {
         self.push(name, name, Some(index), node, ty, leaf);
     }
 
@@ -1477,13 +1475,11 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
     }
 }
 
-/// True for a JSON resource behind a typed node (`AnyResource::Other`): it has a
-/// `resourceType` child, which no generated type visits.
+/// True for a JSON resource behind a typed node (`AnyResource::Other`), as the value
+/// says ([`Reflect::is_raw_resource`]): asked of every resource a walk meets, so it is
+/// one call rather than a lookup of its `resourceType` child.
 fn untyped_resource(node: Node<'_>) -> bool {
-    let Node::Typed(_) = node else { return false };
-    let mut found = false;
-    node.visit_child("resourceType", &mut |c| found |= matches!(c.node, Node::Json { .. }));
-    found
+    matches!(node, Node::Typed(r) if r.is_raw_resource())
 }
 
 #[cold]

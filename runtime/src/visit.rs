@@ -55,14 +55,18 @@ impl<'a> Sink<'a> for dyn FnMut(Child<'a>) + '_ {
 }
 
 impl<'a> Sink<'a> for Lister<'_, 'a> {
+    /// The child's type and leafness are asked here, where its type is known: a direct
+    /// call (usually inlined), not one through the vtable per child.
     #[inline]
     fn one<T: Reflect>(&mut self, name: &'a str, node: &'a T) {
-        self.push_one(name, node);
+        let (ty, leaf) = node.type_and_leaf();
+        self.push_one(name, node, ty, leaf);
     }
 
     #[inline]
     fn item<T: Reflect>(&mut self, name: &'a str, index: usize, node: &'a T) {
-        self.push_item(name, index, node);
+        let (ty, leaf) = node.type_and_leaf();
+        self.push_item(name, index, node, ty, leaf);
     }
 
     #[inline]
@@ -513,6 +517,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).type_and_leaf()
     }
 
+    fn is_raw_resource(&self) -> bool {
+        (**self).is_raw_resource()
+    }
+
     fn visit_child<'a>(&'a self, name: &str, visit: Visit<'_, 'a>) {
         (**self).visit_child(name, visit)
     }
@@ -529,6 +537,10 @@ impl Reflect for JsonObject {
 
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         crate::reflect::visit_json_object(self, visit)
+    }
+
+    fn is_raw_resource(&self) -> bool {
+        self.contains_key("resourceType")
     }
 }
 

@@ -207,3 +207,30 @@ fn references_to_unmodelled_entries_resolve_by_type() {
     let e = Bundle::from_json_str(&text).expect_err("wrong target");
     assert!(e.errors().any(|i| i.kind == IssueKind::ReferenceTarget && i.message.contains("MedicationRequest")), "{e}");
 }
+
+/// What a validation walk asks of each resource it meets before going below it: only a
+/// resource kept as JSON says it is one, whether it sits in `AnyResource::Other`, in a
+/// box, or is a JSON object with a `resourceType`.
+#[test]
+fn only_json_resources_say_they_are_raw() {
+    use dhp_runtime::Reflect;
+    let bundle = Bundle::from_json_str(COLLECTION).unwrap();
+    let entries: Vec<&AnyResource> = bundle.entry.iter().filter_map(|e| e.resource.as_ref()).collect();
+    let raw: Vec<bool> = entries.iter().map(|r| r.is_raw_resource()).collect();
+    assert_eq!(raw, [true, false, true], "MedicationRequest and Basic are kept as JSON, Patient is typed");
+    assert!(Box::new(raw_of(entries[0])).is_raw_resource());
+    assert!(!bundle.is_raw_resource());
+    let json = JsonValue::parse(r#"{"resourceType":"Basic","id":"b"}"#).unwrap();
+    assert!(json.is_raw_resource());
+    assert!(json.as_object().unwrap().is_raw_resource());
+    let not_a_resource = JsonValue::parse(r#"{"id":"b"}"#).unwrap();
+    assert!(!not_a_resource.is_raw_resource());
+    assert!(!JsonValue::parse("\"Basic\"").unwrap().is_raw_resource());
+}
+
+fn raw_of(r: &AnyResource) -> RawResource {
+    match r {
+        AnyResource::Other(raw) => (**raw).clone(),
+        _ => panic!("not an unmodelled resource"),
+    }
+}

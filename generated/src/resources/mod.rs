@@ -254,4 +254,7 @@ impl Reflect for AnyResource {
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_child(name, v)
     }
+    fn is_raw_resource(&self) -> bool {
+        matches!(self, AnyResource::Other(_))
+    }
 }
