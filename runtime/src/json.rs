@@ -586,6 +586,7 @@ impl JsonObject {
     }
 
     /// The members in order.
+    #[inline]
     fn entries(&self) -> &[(SmallStr, JsonValue)] {
         self.parts.as_deref().map_or(&[], |p| &p.entries)
     }
@@ -599,11 +600,14 @@ impl JsonObject {
     }
 
     /// The number of members.
+    #[inline]
     pub fn len(&self) -> usize {
         self.entries().len()
     }
 
-    /// Whether there are no members.
+    /// Whether there are no members (every generated type asks this of its unknown
+    /// members wherever it is read, walked or written: inline).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.entries().is_empty()
     }

@@ -861,6 +861,7 @@ macro_rules! string_primitive {
         }
 
         impl AsRef<str> for $name {
+            #[inline]
             fn as_ref(&self) -> &str {
                 &self.0
             }
@@ -916,6 +917,7 @@ macro_rules! string_primitive {
                 crate::json::write_json_string(&self.0, out);
             }
 
+            #[inline]
             fn reflect_value(&self) -> PrimitiveValue<'_> {
                 match $fhir {
                     "date" => PrimitiveValue::Date(&self.0),

@@ -283,6 +283,7 @@ pub fn check(root: Node<'_>, root_path: &str, reader: &mut Reader) {
 
 /// True for the types of leaves (primitives with a value and no children) that
 /// [`check_at`] checks: walks need not visit other leaves for it.
+#[inline]
 pub(crate) fn checks_leaf(ty: &str) -> bool {
     matches!(ty, "xhtml" | "string" | "markdown")
 }

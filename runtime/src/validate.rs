@@ -834,7 +834,13 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, leaf_checked: fn(&str) -> bool, 
 
 /// [`walk_elements`] into lists the caller holds: afterwards `nodes` lists every node
 /// and, for each one whose children were listed, where they are ([`Walked::children`]).
-fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<usize>, leaf_checked: fn(&str) -> bool, each: &mut EachNode<'_, 'a>) {
+/// Generic, so that validation's checks and leaf test are called directly (inlined)
+/// rather than through a pointer per node.
+fn walk_into<'a, L, E>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<usize>, leaf_checked: L, each: &mut E)
+where
+    L: Fn(&str) -> bool,
+    E: FnMut(&[Walked<'a>], usize, std::ops::Range<usize>) + ?Sized,
+{
     // Room for a typical resource, so the lists seldom grow.
     nodes.reserve(256);
     stack.reserve(64);
@@ -1017,6 +1023,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
 /// `contained`, a Bundle entry's or a Parameters parameter's `resource`, a Bundle
 /// response's `outcome`. Not a primitive (`RelatedArtifact.resource` is a canonical), nor
 /// a backbone element or datatype of that name (`CapabilityStatement.rest.resource`).
+#[inline]
 pub(crate) fn is_resource_member(name: &str, ty: &str) -> bool {
     match name {
         "contained" => true,
