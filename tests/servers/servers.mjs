@@ -94,7 +94,8 @@ async function waitFor(url, what, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(url);
+      // A request the server accepted but never answers must not hold the wait forever.
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
     } catch {
       // not listening yet

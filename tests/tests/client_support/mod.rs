@@ -57,25 +57,60 @@ fn field(json: &JsonValue, key: &str) -> String {
         .unwrap_or_else(|| panic!("servers.mjs did not report `{key}`"))
 }
 
-/// Starts the servers on first use.
+/// How long the launcher may take to report both servers ready: hfs gets 60 s and the
+/// OAuth server 10 s in `servers.mjs`, so a launcher silent for longer is stuck.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(150);
+
+/// How many launchers are tried before the servers count as not starting.
+const LAUNCH_ATTEMPTS: usize = 3;
+
+/// A started launcher: the process, its stdin (held open), its stdout after the ready
+/// line, and that line (empty when the launcher ended without one).
+type Launched = (Child, ChildStdin, BufReader<std::process::ChildStdout>, String);
+
+/// Starts `node servers.mjs` and waits for its ready line. `None` when it says nothing
+/// for [`READY_TIMEOUT`]: the launcher is then killed (it was seen, rarely, to stop with
+/// its OAuth server half started, its main thread blocked, so waiting longer is no use).
+fn launch(dir: &std::path::Path, log_path: &std::path::Path) -> Option<Launched> {
+    let log = std::fs::File::create(log_path).expect("create the server log file");
+    let mut child = Command::new("node")
+        .arg("servers.mjs")
+        .arg("--exit-on-stdin-eof")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `node {}/servers.mjs`: {e}", dir.display()));
+    let stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let (sent, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let _ = sent.send((stdout, line));
+    });
+    match ready.recv_timeout(READY_TIMEOUT) {
+        Ok((stdout, line)) => Some((child, stdin, stdout, line)),
+        Err(_) => {
+            eprintln!("the test servers' launcher said nothing for {READY_TIMEOUT:?}: stopped (log {})", log_path.display());
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
+}
+
+/// Starts the servers on first use (a launcher that is stuck is replaced, up to
+/// [`LAUNCH_ATTEMPTS`] times).
 pub fn servers() -> &'static Servers {
     SERVERS.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("servers");
         let log_path = std::env::temp_dir().join(format!("dhp-servers-{}.log", std::process::id()));
-        let log = std::fs::File::create(&log_path).expect("create the server log file");
-        let mut child = Command::new("node")
-            .arg("servers.mjs")
-            .arg("--exit-on-stdin-eof")
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `node {}/servers.mjs`: {e}", dir.display()));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let _ = stdout.read_line(&mut line);
+        let launched = (0..LAUNCH_ATTEMPTS).find_map(|_| launch(&dir, &log_path));
+        let Some((mut child, stdin, stdout, line)) = launched else {
+            panic!("the test servers' launcher got stuck {LAUNCH_ATTEMPTS} times (log {})", log_path.display());
+        };
         if line.trim().is_empty() {
             let _ = child.wait();
             let mut text = String::new();
@@ -87,6 +122,7 @@ pub fn servers() -> &'static Servers {
             );
         }
         // Keep draining stdout so the launcher never blocks on a full pipe.
+        let mut stdout = stdout;
         std::thread::spawn(move || {
             let mut sink = Vec::new();
             let _ = stdout.read_to_end(&mut sink);
