@@ -385,7 +385,7 @@ impl Reflect for JsonValue {
     }
 
     fn is_raw_resource(&self) -> bool {
-        matches!(self, JsonValue::Object(o) if o.contains_key("resourceType"))
+        matches!(self, JsonValue::Object(o) if o.is_raw_resource())
     }
 }
 

@@ -108,7 +108,7 @@ pub fn servers() -> &'static Servers {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("servers");
         let log_path = std::env::temp_dir().join(format!("dhp-servers-{}.log", std::process::id()));
         let launched = (0..LAUNCH_ATTEMPTS).find_map(|_| launch(&dir, &log_path));
-        let Some((mut child, stdin, stdout, line)) = launched else {
+        let Some((mut child, stdin, mut stdout, line)) = launched else {
             panic!("the test servers' launcher got stuck {LAUNCH_ATTEMPTS} times (log {})", log_path.display());
         };
         if line.trim().is_empty() {
@@ -122,7 +122,6 @@ pub fn servers() -> &'static Servers {
             );
         }
         // Keep draining stdout so the launcher never blocks on a full pipe.
-        let mut stdout = stdout;
         std::thread::spawn(move || {
             let mut sink = Vec::new();
             let _ = stdout.read_to_end(&mut sink);
